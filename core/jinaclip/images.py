@@ -79,7 +79,9 @@ def open_image_header(data: bytes, limits: ImageLimits) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:
-        raise UnusableImageError(f"image is a decompression bomb: {exc}") from exc
+        raise UnusableImageError(
+            f"image is over the limit of {limits.max_pixels:,} pixels (Pillow: {exc})"
+        ) from exc
     except UnidentifiedImageError as exc:
         raise UnusableImageError(
             "not a readable image (Pillow cannot identify the format)"
