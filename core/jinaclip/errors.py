@@ -59,6 +59,11 @@ class InvalidInputError(JinaClipError, ValueError):
     def single(cls, index: int, reason: str, *, hint: str = "") -> InvalidInputError:
         return cls([InputProblem(index, reason)], hint=hint)
 
+    def shifted(self, offset: int) -> InvalidInputError:
+        """The same problems with positions moved by `offset`: an error raised for one slice
+        of a caller's list, re-indexed to the whole list."""
+        return InvalidInputError([InputProblem(p.index + offset, p.reason) for p in self.problems])
+
 
 class ModelNotFoundError(JinaClipError, LookupError):
     """A model name, directory or hub id could not be resolved."""

@@ -7,7 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jinaclip.backends import api_model_name, local_model_id, make_encoder
+from jinaclip.backends import (
+    api_key_from_env,
+    api_model_name,
+    encoder_options,
+    local_model_id,
+    make_encoder,
+)
 from jinaclip.encoder import empty_matrix, l2_normalize
 from jinaclip.errors import (
     APIError,
@@ -72,3 +78,46 @@ def test_errors_carry_positions_and_hints() -> None:
     auth = AuthenticationError("Invalid API key", status_code=401, attempts=1)
     assert isinstance(auth, APIError)
     assert str(auth).startswith("HTTP 401 after 1 attempt(s): Invalid API key (set JINA_API_KEY")
+
+
+def test_shifted_errors_name_positions_in_the_whole_list() -> None:
+    error = InvalidInputError([InputProblem(0, "empty"), InputProblem(2, "bad")])
+    shifted = error.shifted(10)
+    assert shifted.indices == (10, 12)
+    assert "input 12: bad" in str(shifted)
+
+
+def test_encoder_options_pass_only_what_the_backend_uses() -> None:
+    assert encoder_options("local", device="cpu", backend_options={"batch_size": 4}) == {
+        "device": "cpu",
+        "batch_size": 4,
+    }
+    assert encoder_options("api", api_key="k", base_url="http://h/v1") == {
+        "api_key": "k",
+        "base_url": "http://h/v1",
+    }
+
+
+@pytest.mark.parametrize(
+    ("backend", "arguments", "message"),
+    [
+        ("local", {"api_key": "k"}, "apply to backend='api' only"),
+        ("local", {"base_url": "http://h"}, "apply to backend='api' only"),
+        ("api", {"device": "cuda"}, "applies to backend='local' only"),
+        ("api", {"backend_options": {"model": "x", "api_key": "k"}}, "api_key, model as their own"),
+        ("gpu", {}, "unknown backend"),
+    ],
+)
+def test_arguments_a_backend_would_ignore_are_refused(
+    backend: str, arguments: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        encoder_options(backend, **arguments)  # type: ignore[arg-type]
+
+
+def test_api_key_from_env_prefers_jina_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert api_key_from_env() is None
+    monkeypatch.setenv("JINAAI_API_KEY", "second")
+    assert api_key_from_env() == "second"
+    monkeypatch.setenv("JINA_API_KEY", "first")
+    assert api_key_from_env() == "first"

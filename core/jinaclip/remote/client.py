@@ -27,7 +27,6 @@ import email.utils
 import io
 import json
 import logging
-import os
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -42,6 +41,7 @@ import numpy as np
 from PIL import Image
 from pydantic import SecretStr, ValidationError
 
+from jinaclip.backends import api_key_from_env
 from jinaclip.encoder import FloatMatrix, empty_matrix, l2_normalize
 from jinaclip.errors import (
     APIConnectionError,
@@ -299,7 +299,7 @@ class RemoteEncoder:
     def _resolve_key(api_key: str | SecretStr | None, base_url: str) -> SecretStr | None:
         if isinstance(api_key, SecretStr):
             api_key = api_key.get_secret_value()
-        key = api_key or os.environ.get("JINA_API_KEY") or os.environ.get("JINAAI_API_KEY")
+        key = api_key or api_key_from_env()
         if key:
             return SecretStr(key)
         host = urlparse(base_url).hostname or ""
