@@ -295,11 +295,13 @@ class LocalEncoder:
     def _padded(self, ids: list[list[int]], batch: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """Token ids of `batch` padded to its longest text, and the attention mask (CPU)."""
         lengths = np.array([len(ids[i]) for i in batch])
-        input_ids = np.full((len(batch), int(lengths.max())), self.config.text.pad_token_id)
+        input_ids = np.full(
+            (len(batch), int(lengths.max())), self.config.text.pad_token_id, dtype=np.int64
+        )
         for row, index in enumerate(batch):
             input_ids[row, : lengths[row]] = ids[index]
         mask = np.arange(input_ids.shape[1])[None, :] < lengths[:, None]
-        return torch.from_numpy(input_ids.astype(np.int64)), torch.from_numpy(mask.astype(np.int64))
+        return torch.from_numpy(input_ids), torch.from_numpy(mask.astype(np.int64))
 
     def _to_device(self, *tensors: torch.Tensor) -> list[torch.Tensor]:
         """Host tensors onto the model's device; on CUDA through pinned memory, without
