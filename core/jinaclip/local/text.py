@@ -43,10 +43,17 @@ def alibi_slopes(num_heads: int) -> list[float]:
 
 
 def attention_bias(
-    slopes: torch.Tensor, key_mask: torch.Tensor, q_start: int, q_end: int, dtype: torch.dtype
+    slopes: torch.Tensor,
+    key_mask: torch.Tensor,
+    q_start: int,
+    q_end: int,
+    dtype: torch.dtype,
+    *,
+    has_padding: bool | None = None,
 ) -> torch.Tensor:
     """Additive bias for queries q_start..q_end: symmetric ALiBi `-slope*|i-j|`, and the most
-    negative float on pad keys. Shape (B, heads, Lq, L), or (1, heads, Lq, L) without padding."""
+    negative float on pad keys. Shape (B, heads, Lq, L), or (1, heads, Lq, L) without padding.
+    `has_padding` spares the check (a device sync on CUDA) when the caller already knows."""
     device = key_mask.device
     query_pos = torch.arange(q_start, q_end, device=device, dtype=torch.float32)
     key_pos = torch.arange(key_mask.shape[1], device=device, dtype=torch.float32)
@@ -54,7 +61,9 @@ def attention_bias(
     alibi = distance[None] * slopes.to(device=device, dtype=torch.float32).neg()[:, None, None]
     bias = alibi[None]
     pad = ~key_mask.bool()
-    if bool(pad.any()):
+    if has_padding is None:
+        has_padding = bool(pad.any())
+    if has_padding:
         bias = bias.masked_fill(pad[:, None, None, :], torch.finfo(torch.float32).min)
     return bias.to(dtype)
 
@@ -74,10 +83,16 @@ class AttentionBias:
         self.key_mask = key_mask
         self.dtype = dtype
         # Without padding the bias is one (1, heads, Lq, L) tensor broadcast over the batch.
-        bias_batch = batch if bool((key_mask == 0).any()) else 1
+        self.has_padding = bool((key_mask == 0).any())
+        bias_batch = batch if self.has_padding else 1
         per_row = bias_batch * len(slopes) * self.length
         self.chunk = max(1, min(self.length, budget // max(per_row, 1)))
         self._whole: torch.Tensor | None = None
+
+    def _bias(self, start: int, end: int) -> torch.Tensor:
+        return attention_bias(
+            self.slopes, self.key_mask, start, end, self.dtype, has_padding=self.has_padding
+        )
 
     @property
     def num_chunks(self) -> int:
@@ -87,12 +102,12 @@ class AttentionBias:
         """(query start, query end, bias) for every chunk, in order."""
         if self.chunk >= self.length:
             if self._whole is None:
-                self._whole = attention_bias(self.slopes, self.key_mask, 0, self.length, self.dtype)
+                self._whole = self._bias(0, self.length)
             yield 0, self.length, self._whole
             return
         for start in range(0, self.length, self.chunk):
             end = min(start + self.chunk, self.length)
-            yield start, end, attention_bias(self.slopes, self.key_mask, start, end, self.dtype)
+            yield start, end, self._bias(start, end)
 
 
 class JinaBertEmbeddings(nn.Module):
