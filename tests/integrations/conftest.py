@@ -11,6 +11,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import jinaclip
@@ -29,6 +30,14 @@ IMAGE_NAMES = (
     "gray_L_200x260.png",
     "photo_307x300.jpg",
 )
+
+
+def assert_same_vectors(actual: list[list[float]], expected: np.ndarray) -> None:
+    """An adapter's output is plain Python floats, equal to the core encoder's float32 rows."""
+    assert all(type(value) is float for row in actual for value in row)
+    matrix = np.asarray(actual, dtype=np.float32)
+    np.testing.assert_array_equal(matrix, expected)
+    np.testing.assert_allclose(np.linalg.norm(matrix, axis=1), 1.0, atol=1e-5)
 
 
 @pytest.fixture(scope="session")

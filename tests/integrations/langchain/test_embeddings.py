@@ -14,18 +14,11 @@ from PIL import Image
 import jinaclip
 from jinaclip.errors import AuthenticationError, InvalidInputError
 from langchain_jinaclip import JinaClipEmbeddings
-from tests.integrations.conftest import STUB_API_KEY
+from tests.integrations.conftest import STUB_API_KEY, assert_same_vectors
 from tests.support.jina_stub_server import JinaStubServer
 
 TEXTS = ["a red square", "two blue circles", "a photo of a cat"]
 SECRET = "jina_test_secret_do_not_leak_0123456789"
-
-
-def _assert_same_vectors(actual: list[list[float]], expected: np.ndarray) -> None:
-    assert all(type(value) is float for row in actual for value in row)
-    matrix = np.asarray(actual, dtype=np.float32)
-    np.testing.assert_array_equal(matrix, expected)
-    np.testing.assert_allclose(np.linalg.norm(matrix, axis=1), 1.0, atol=1e-5)
 
 
 def test_is_a_langchain_embeddings_reporting_the_encoders_model(
@@ -39,8 +32,8 @@ def test_is_a_langchain_embeddings_reporting_the_encoders_model(
 def test_documents_and_query_equal_the_core_encoders_vectors(
     lc_embed: JinaClipEmbeddings, core_encoder: jinaclip.Encoder
 ) -> None:
-    _assert_same_vectors(lc_embed.embed_documents(TEXTS), core_encoder.embed_texts(TEXTS))
-    _assert_same_vectors([lc_embed.embed_query(TEXTS[0])], core_encoder.embed_texts(TEXTS[:1]))
+    assert_same_vectors(lc_embed.embed_documents(TEXTS), core_encoder.embed_texts(TEXTS))
+    assert_same_vectors([lc_embed.embed_query(TEXTS[0])], core_encoder.embed_texts(TEXTS[:1]))
 
 
 def test_every_image_form_gives_the_core_encoders_vectors(
@@ -58,7 +51,7 @@ def test_every_image_form_gives_the_core_encoders_vectors(
         data,
         Image.open(io.BytesIO(data)),
     ]
-    _assert_same_vectors(lc_embed.embed_image(forms), core_encoder.embed_images(forms))
+    assert_same_vectors(lc_embed.embed_image(forms), core_encoder.embed_images(forms))
 
 
 def test_embed_images_is_embed_image_under_the_community_name(
@@ -66,8 +59,8 @@ def test_embed_images_is_embed_image_under_the_community_name(
 ) -> None:
     uris = [str(path) for path in image_paths]
     expected = core_encoder.embed_images(uris)
-    _assert_same_vectors(lc_embed.embed_images(uris), expected)
-    _assert_same_vectors(lc_embed.embed_image(uris=uris), expected)
+    assert_same_vectors(lc_embed.embed_images(uris), expected)
+    assert_same_vectors(lc_embed.embed_image(uris=uris), expected)
 
 
 async def test_async_methods_return_the_sync_vectors(
@@ -140,7 +133,7 @@ def test_batches_are_split_by_batch_size_in_input_order(
     vectors = embed.embed_image(uris)
     assert sizes == [2, 2, 1]
     expected = np.concatenate([core_encoder.embed_images(uris[i : i + 2]) for i in (0, 2, 4)])
-    _assert_same_vectors(vectors, expected)
+    assert_same_vectors(vectors, expected)
     embed.close()
 
 

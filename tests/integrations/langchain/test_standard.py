@@ -18,21 +18,21 @@ LOCAL_PARAMS: dict[str, Any] = {"backend": "local", "model": str(TINY_FIXTURE_DI
 UNUSED_BASE_URL = "http://127.0.0.1:9"
 
 
-class TestLocalUnit(EmbeddingsUnitTests):
+class _JinaClipClass:
+    """The class every suite below instantiates."""
+
     @property
     def embeddings_class(self) -> type[JinaClipEmbeddings]:
         return JinaClipEmbeddings
 
+
+class TestLocalUnit(_JinaClipClass, EmbeddingsUnitTests):
     @property
     def embedding_model_params(self) -> dict[str, Any]:
         return LOCAL_PARAMS
 
 
-class TestApiUnit(EmbeddingsUnitTests):
-    @property
-    def embeddings_class(self) -> type[JinaClipEmbeddings]:
-        return JinaClipEmbeddings
-
+class TestApiUnit(_JinaClipClass, EmbeddingsUnitTests):
     @property
     def embedding_model_params(self) -> dict[str, Any]:
         return {"backend": "api", "base_url": UNUSED_BASE_URL}
@@ -46,22 +46,14 @@ class TestApiUnit(EmbeddingsUnitTests):
         )
 
 
-class TestLocalIntegration(EmbeddingsIntegrationTests):
-    @property
-    def embeddings_class(self) -> type[JinaClipEmbeddings]:
-        return JinaClipEmbeddings
-
+class TestLocalIntegration(_JinaClipClass, EmbeddingsIntegrationTests):
     @property
     def embedding_model_params(self) -> dict[str, Any]:
         return LOCAL_PARAMS
 
 
-class TestApiIntegration(EmbeddingsIntegrationTests):
+class TestApiIntegration(_JinaClipClass, EmbeddingsIntegrationTests):
     """The api backend against a real Jina-API server on 127.0.0.1."""
-
-    @property
-    def embeddings_class(self) -> type[JinaClipEmbeddings]:
-        return JinaClipEmbeddings
 
     @property
     def embedding_model_params(self) -> dict[str, Any]:

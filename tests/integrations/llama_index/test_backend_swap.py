@@ -9,16 +9,13 @@ from pathlib import Path
 import numpy as np
 from llama_index.core import StorageContext, load_index_from_storage
 from llama_index.core.indices import MultiModalVectorStoreIndex
-from llama_index.core.schema import BaseNode, ImageNode, NodeWithScore, TextNode
+from llama_index.core.schema import ImageNode
 
 from llama_index.embeddings.jinaclip import JinaClipEmbedding
 from tests.integrations.conftest import ServedModel
+from tests.integrations.llama_index.nodes import names, text_nodes
 
 TEXTS = ["a red square", "two blue circles side by side", "a photo of a cat on a sofa"]
-
-
-def names(results: list[NodeWithScore]) -> list[str]:
-    return [result.node.metadata["name"] for result in results]
 
 
 def _local(tiny_fixture_dir: Path) -> JinaClipEmbedding:
@@ -49,15 +46,7 @@ def test_index_built_locally_answers_queries_embedded_through_the_api(
     served_tiny: ServedModel, tiny_fixture_dir: Path, image_paths: list[Path], tmp_path: Path
 ) -> None:
     local = _local(tiny_fixture_dir)
-    nodes: list[BaseNode] = [
-        TextNode(
-            text=text,
-            id_=str(uuid.uuid4()),
-            metadata={"name": f"text-{i}"},
-            excluded_embed_metadata_keys=["name"],
-        )
-        for i, text in enumerate(TEXTS)
-    ]
+    nodes = text_nodes(TEXTS)
     nodes += [
         ImageNode(image_path=str(path), id_=str(uuid.uuid4()), metadata={"name": f"image-{i}"})
         for i, path in enumerate(image_paths)

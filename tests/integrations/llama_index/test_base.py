@@ -16,7 +16,7 @@ from PIL import Image
 import jinaclip
 from jinaclip.errors import AuthenticationError, InvalidInputError
 from llama_index.embeddings.jinaclip import JinaClipEmbedding
-from tests.integrations.conftest import STUB_API_KEY
+from tests.integrations.conftest import STUB_API_KEY, assert_same_vectors
 from tests.support.jina_stub_server import JinaStubServer
 
 TEXTS = ["a red square", "two blue circles", "a photo of a cat"]
@@ -28,13 +28,6 @@ def _png_stream() -> io.BytesIO:
     Image.new("RGB", (32, 24), (200, 30, 30)).save(stream, format="PNG")
     stream.seek(0)
     return stream
-
-
-def _assert_same_vectors(actual: list[list[float]], expected: np.ndarray) -> None:
-    assert all(type(value) is float for row in actual for value in row)
-    matrix = np.asarray(actual, dtype=np.float32)
-    np.testing.assert_array_equal(matrix, expected)
-    np.testing.assert_allclose(np.linalg.norm(matrix, axis=1), 1.0, atol=1e-5)
 
 
 def test_is_a_llama_index_multimodal_embedding_named_jinaclipembedding(
@@ -56,13 +49,13 @@ def test_model_name_is_the_encoders_real_model_name(
 def test_text_query_and_batch_vectors_equal_the_core_encoders(
     llama_embed: JinaClipEmbedding, core_encoder: jinaclip.Encoder
 ) -> None:
-    _assert_same_vectors(
+    assert_same_vectors(
         llama_embed.get_text_embedding_batch(TEXTS), core_encoder.embed_texts(TEXTS)
     )
-    _assert_same_vectors(
+    assert_same_vectors(
         [llama_embed.get_text_embedding(TEXTS[1])], core_encoder.embed_texts(TEXTS[1:2])
     )
-    _assert_same_vectors(
+    assert_same_vectors(
         [llama_embed.get_query_embedding(TEXTS[2])], core_encoder.embed_texts(TEXTS[2:3])
     )
 
@@ -72,10 +65,10 @@ def test_image_vectors_equal_the_core_encoders_for_paths_and_bytesio(
 ) -> None:
     paths = [str(path) for path in image_paths]
     expected = core_encoder.embed_images(paths)
-    _assert_same_vectors(llama_embed.get_image_embedding_batch(paths), expected)
+    assert_same_vectors(llama_embed.get_image_embedding_batch(paths), expected)
     streams = [io.BytesIO(path.read_bytes()) for path in image_paths]
-    _assert_same_vectors(llama_embed.get_image_embedding_batch(streams), expected)
-    _assert_same_vectors(
+    assert_same_vectors(llama_embed.get_image_embedding_batch(streams), expected)
+    assert_same_vectors(
         [llama_embed.get_image_embedding(paths[3])], core_encoder.embed_images(paths[3:4])
     )
 
@@ -89,7 +82,7 @@ def test_image_urls_and_data_uris_give_the_core_encoders_vectors(
     url = f"{image_base_url}/{image_paths[0].name}"
     data_uri = "data:image/jpeg;base64," + base64.b64encode(image_paths[5].read_bytes()).decode()
     expected = core_encoder.embed_images([url, data_uri])
-    _assert_same_vectors(llama_embed.get_image_embedding_batch([url, data_uri]), expected)
+    assert_same_vectors(llama_embed.get_image_embedding_batch([url, data_uri]), expected)
 
 
 def test_resolved_image_documents_and_nodes_give_the_core_encoders_vectors(
@@ -104,7 +97,7 @@ def test_resolved_image_documents_and_nodes_give_the_core_encoders_vectors(
         ImageNode(image_path=str(path)).resolve_image(),
     ]
     expected = core_encoder.embed_images([path.read_bytes()] * 3 + [str(path)])
-    _assert_same_vectors(llama_embed.get_image_embedding_batch(resolved), expected)
+    assert_same_vectors(llama_embed.get_image_embedding_batch(resolved), expected)
 
 
 async def test_async_twins_return_the_sync_vectors(
@@ -176,7 +169,7 @@ def test_wraps_a_given_encoder_without_taking_ownership(core_encoder: jinaclip.E
 def test_local_backend_loads_a_checkpoint_directory(tiny_fixture_dir: Path) -> None:
     embed = JinaClipEmbedding(backend="local", model=str(tiny_fixture_dir), device="cpu")
     expected = jinaclip.LocalEncoder.from_pretrained(str(tiny_fixture_dir), device="cpu")
-    _assert_same_vectors(embed.get_text_embedding_batch(TEXTS), expected.embed_texts(TEXTS))
+    assert_same_vectors(embed.get_text_embedding_batch(TEXTS), expected.embed_texts(TEXTS))
     embed.close()
 
 

@@ -16,12 +16,13 @@ import numpy as np
 import pytest
 from llama_index.core import StorageContext
 from llama_index.core.indices import MultiModalVectorStoreIndex
-from llama_index.core.schema import BaseNode, ImageNode, NodeWithScore, TextNode
+from llama_index.core.schema import BaseNode, ImageNode
 from llama_index.vector_stores.qdrant import QdrantVectorStore
 from qdrant_client import QdrantClient
 
 import jinaclip
 from llama_index.embeddings.jinaclip import JinaClipEmbedding
+from tests.integrations.llama_index.nodes import names, text_nodes
 
 TEXTS = [
     "a red square on a white background",
@@ -37,15 +38,7 @@ def _nodes(image_paths: list[Path], image_base_url: str) -> list[BaseNode]:
     Ids are UUIDs (Qdrant requires them); `metadata["name"]` identifies a node and is kept
     out of what gets embedded.
     """
-    nodes: list[BaseNode] = [
-        TextNode(
-            text=text,
-            id_=str(uuid.uuid4()),
-            metadata={"name": f"text-{i}"},
-            excluded_embed_metadata_keys=["name"],
-        )
-        for i, text in enumerate(TEXTS)
-    ]
+    nodes = text_nodes(TEXTS)
     for i, path in enumerate(image_paths):
         meta = {"name": f"image-{i}"}
         if i % 3 == 0:
@@ -81,10 +74,6 @@ def storage_context(request: pytest.FixtureRequest) -> Iterator[StorageContext]:
         image_store=QdrantVectorStore(client=client, collection_name="images"),
     )
     client.close()
-
-
-def _ids(results: list[NodeWithScore]) -> list[str]:
-    return [result.node.metadata["name"] for result in results]
 
 
 def _expected_image_for(query: str, core_encoder: jinaclip.Encoder, image_paths: list[Path]) -> str:
@@ -125,14 +114,14 @@ def test_index_retrieves_identical_text_identical_image_and_top_ranked_image(
     retriever = index.as_retriever(similarity_top_k=1, image_similarity_top_k=1)
 
     for i, text in enumerate(TEXTS):
-        assert _ids(retriever.text_retrieve(text)) == [f"text-{i}"]
+        assert names(retriever.text_retrieve(text)) == [f"text-{i}"]
     for i, path in enumerate(image_paths):
         found = retriever.image_to_image_retrieve(str(path))
-        assert _ids(found) == [f"image-{i}"]
+        assert names(found) == [f"image-{i}"]
         assert found[0].score == pytest.approx(1.0, abs=1e-4)
     query = TEXTS[3]
     expected = _expected_image_for(query, core_encoder, image_paths)
-    assert _ids(retriever.text_to_image_retrieve(query)) == [expected]
+    assert names(retriever.text_to_image_retrieve(query)) == [expected]
 
 
 async def test_async_index_build_and_retrieval_use_the_async_embedding_path(
@@ -146,8 +135,8 @@ async def test_async_index_build_and_retrieval_use_the_async_embedding_path(
     )
     retriever = index.as_retriever(similarity_top_k=1, image_similarity_top_k=1)
 
-    assert _ids(await retriever.atext_retrieve(TEXTS[2])) == ["text-2"]
-    assert _ids(await retriever.aimage_to_image_retrieve(str(image_paths[4]))) == ["image-4"]
+    assert names(await retriever.atext_retrieve(TEXTS[2])) == ["text-2"]
+    assert names(await retriever.aimage_to_image_retrieve(str(image_paths[4]))) == ["image-4"]
     query = TEXTS[0]
     expected = _expected_image_for(query, core_encoder, image_paths)
-    assert _ids(await retriever.atext_to_image_retrieve(query)) == [expected]
+    assert names(await retriever.atext_to_image_retrieve(query)) == [expected]
